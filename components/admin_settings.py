@@ -71,9 +71,7 @@ def _check_json_object(text: str) -> str:
     except json.JSONDecodeError as exc:
         raise ValueError(f"must be the text of a JSON object (daemon.json options): {exc.msg}") from None
     if not isinstance(parsed, dict):
-        raise ValueError(
-            f"must be the text of a JSON object (daemon.json options), got {type(parsed).__name__}"
-        )
+        raise ValueError(f"must be the text of a JSON object (daemon.json options), got {type(parsed).__name__}")
     return text
 
 
@@ -223,9 +221,7 @@ class AdminSettings(_Model):
         "extensionsPrivateMarketplaceAdminContactURL"
     )
     filesharing_allowed_directories: tuple[FileSharingDirectory, ...] | None = None
-    use_virtualization_framework_virtio_fs: BoolSetting | None = _docker_key(
-        "useVirtualizationFrameworkVirtioFS"
-    )
+    use_virtualization_framework_virtio_fs: BoolSetting | None = _docker_key("useVirtualizationFrameworkVirtioFS")
     use_grpcfuse: BoolSetting | None = None
     use_virtualization_framework_rosetta: BoolSetting | None = None
     scout: Scout | None = None

@@ -141,9 +141,7 @@ def _check_one_of(name: str, value: str | None, allowed: tuple[str, ...]) -> Non
 
 def _check_org_name(name: str, org: str) -> None:
     if org != org.lower():
-        raise InstallerRuleError(
-            name, f"organization names must be lowercase: use {org.lower()!r}, not {org!r}"
-        )
+        raise InstallerRuleError(name, f"organization names must be lowercase: use {org.lower()!r}, not {org!r}")
     if not _ORG_NAME.fullmatch(org):
         raise InstallerRuleError(
             name, f"{org!r} is not a Docker organization name (lowercase letters, digits, '-' and '_')"
@@ -155,9 +153,7 @@ def _whitespace_path(node: Any, path: str) -> str | None:
     if isinstance(node, str):
         return path if any(ch.isspace() for ch in node) else None
     if isinstance(node, dict):
-        children: Iterable[tuple[str, Any]] = (
-            (f"{path}.{key}" if path else key, v) for key, v in node.items()
-        )
+        children: Iterable[tuple[str, Any]] = ((f"{path}.{key}" if path else key, v) for key, v in node.items())
     elif isinstance(node, list):
         children = ((f"{path}[{index}]", v) for index, v in enumerate(node))
     else:
@@ -234,9 +230,7 @@ def msi_properties(options: MsiOptions) -> list[tuple[str, str]]:
     check_msi_options(options)
     proxy = options.proxy or MsiProxy()
     admin_settings = (
-        None
-        if options.admin_settings is None
-        else render_admin_settings(options.admin_settings, minified=True)
+        None if options.admin_settings is None else render_admin_settings(options.admin_settings, minified=True)
     )
     exclude = ",".join(proxy.exclude) if proxy.exclude else None
     candidates: list[tuple[str, str | None]] = [
@@ -356,9 +350,7 @@ def pkg_install_command(pkg_path: str, *, target: str = "/", sudo: bool = False)
 def _validated_orgs(orgs: Iterable[str]) -> tuple[str, ...]:
     if isinstance(orgs, str):
         # A bare string would iterate as characters, each a valid-looking one-letter org.
-        raise InstallerRuleError(
-            "allowedOrgs", f"expects a list of organization names, got the string {orgs!r}"
-        )
+        raise InstallerRuleError("allowedOrgs", f"expects a list of organization names, got the string {orgs!r}")
     names = tuple(orgs)
     if not names:
         raise InstallerRuleError("allowedOrgs", "needs at least one organization")

@@ -85,9 +85,7 @@ def _error(data: dict[str, Any]) -> tuple[tuple[int | str, ...], str]:
 
 
 def test_minified_matches_docker_msi_example() -> None:
-    settings = AdminSettings(
-        enhanced_container_isolation=EnhancedContainerIsolation(value=True, locked=False)
-    )
+    settings = AdminSettings(enhanced_container_isolation=EnhancedContainerIsolation(value=True, locked=False))
     assert render_admin_settings(settings, minified=True) == (
         '{"configurationFileVersion":2,"enhancedContainerIsolation":{"value":true,"locked":false}}'
     )
@@ -143,15 +141,11 @@ def test_every_key_renders_under_docker_name_in_declaration_order() -> None:
             docker_daemon_options=LockedSetting[str](value='{"debug":false}', locked=False),
             vpnkit_cidr=LockedSetting[str](value="192.168.65.0/24", locked=False),
         ),
-        windows_containers=WindowsContainers(
-            docker_daemon_options=LockedSetting[str](value="{}", locked=True)
-        ),
+        windows_containers=WindowsContainers(docker_daemon_options=LockedSetting[str](value="{}", locked=True)),
         kubernetes=Kubernetes(locked=True, enabled=False, show_system_containers=False, images_repository=""),
         default_networking_mode=LockedSetting[NetworkingMode](value="ipv4only", locked=True),
         dns_inhibition=LockedSetting[DnsInhibition](value="auto", locked=False),
-        port_binding_behavior=LockedSetting[PortBindingBehavior](
-            value="local-only-port-binding", locked=True
-        ),
+        port_binding_behavior=LockedSetting[PortBindingBehavior](value="local-only-port-binding", locked=True),
         enable_inference=_on(),
         enable_inference_tcp=_on(),
         enable_inference_tcp_port=LockedSetting[int](value=12434, locked=True),
@@ -259,12 +253,8 @@ def test_non_ascii_is_escaped() -> None:
 
 
 def test_snake_case_names_and_docker_keys_build_the_same_model() -> None:
-    by_name = AdminSettings(
-        linux_vm=LinuxVM(vpnkit_cidr=LockedSetting[str](value="10.0.0.0/24", locked=True))
-    )
-    by_key = AdminSettings.model_validate(
-        {"linuxVM": {"vpnkitCIDR": {"value": "10.0.0.0/24", "locked": True}}}
-    )
+    by_name = AdminSettings(linux_vm=LinuxVM(vpnkit_cidr=LockedSetting[str](value="10.0.0.0/24", locked=True)))
+    by_key = AdminSettings.model_validate({"linuxVM": {"vpnkitCIDR": {"value": "10.0.0.0/24", "locked": True}}})
     assert by_name == by_key
 
 
@@ -301,11 +291,7 @@ def test_only_configuration_file_version_2() -> None:
     [
         ({"proxy": {"mode": "pac"}}, ("proxy", "mode"), "Input should be 'system' or 'manual'"),
         (
-            {
-                "enhancedContainerIsolation": {
-                    "dockerSocketMount": {"commandList": {"type": "block", "commands": []}}
-                }
-            },
+            {"enhancedContainerIsolation": {"dockerSocketMount": {"commandList": {"type": "block", "commands": []}}}},
             ("enhancedContainerIsolation", "dockerSocketMount", "commandList", "type"),
             "Input should be 'allow' or 'deny'",
         ),
@@ -322,8 +308,7 @@ def test_only_configuration_file_version_2() -> None:
         (
             {"portBindingBehavior": {"value": "local", "locked": True}},
             ("portBindingBehavior", "value"),
-            "Input should be 'default-port-binding', 'default-local-port-binding'"
-            " or 'local-only-port-binding'",
+            "Input should be 'default-port-binding', 'default-local-port-binding' or 'local-only-port-binding'",
         ),
     ],
 )

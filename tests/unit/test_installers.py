@@ -37,9 +37,7 @@ from components.installers import (
 
 MSI = "DockerDesktop.msi"
 LOG = r".\msi.log"
-ECI_DEFAULT_ON = AdminSettings(
-    enhanced_container_isolation=EnhancedContainerIsolation(value=True, locked=False)
-)
+ECI_DEFAULT_ON = AdminSettings(enhanced_container_isolation=EnhancedContainerIsolation(value=True, locked=False))
 
 
 # --- golden: Docker's example command lines ------------------------------------------------------
@@ -93,9 +91,7 @@ GOLDEN_INSTALLS = [
         id="install-passive",
     ),
     pytest.param(
-        msiexec_install(
-            r"win\msi\bin\en-US\DockerDesktop.msi", MsiOptions(disable_analytics=True), log_path=LOG
-        ),
+        msiexec_install(r"win\msi\bin\en-US\DockerDesktop.msi", MsiOptions(disable_analytics=True), log_path=LOG),
         r'msiexec /i "win\msi\bin\en-US\DockerDesktop.msi" /L*V ".\msi.log" DISABLEANALYTICS=1',
         id="install-disable-analytics",
     ),
@@ -169,9 +165,7 @@ def _collapse_documented_double_space(documented: str) -> str:
 @pytest.mark.parametrize(
     ("proxy", "documented"),
     [
-        pytest.param(
-            MsiProxy(mode="manual", pac="http://localhost:8080/myproxy.pac"), DOC_PAC_URL, id="pac-url"
-        ),
+        pytest.param(MsiProxy(mode="manual", pac="http://localhost:8080/myproxy.pac"), DOC_PAC_URL, id="pac-url"),
         pytest.param(
             MsiProxy(mode="manual", embedded_pac='function FindProxyForURL(url,host) {return "DIRECT" ;; }'),
             DOC_PAC_SCRIPT,
@@ -325,10 +319,7 @@ def test_allowed_org_must_be_a_lowercase_org_name(org: str, message: str) -> Non
 
 def test_pac_url_needs_manual_mode() -> None:
     error = _rule_error(MsiOptions(proxy=MsiProxy(mode="system", pac="http://p/p.pac")))
-    assert (
-        str(error)
-        == "OVERRIDEPROXYPAC: takes effect only when PROXYHTTPMODE is manual, but PROXYHTTPMODE is system"
-    )
+    assert str(error) == "OVERRIDEPROXYPAC: takes effect only when PROXYHTTPMODE is manual, but PROXYHTTPMODE is system"
 
 
 def test_embedded_pac_needs_manual_mode_even_when_mode_is_left_to_the_installer() -> None:
@@ -351,8 +342,7 @@ def test_pac_url_and_embedded_pac_together_are_rejected() -> None:
 def test_proxy_exclude_entries_cannot_break_the_comma_list(entry: str) -> None:
     error = _rule_error(MsiOptions(proxy=MsiProxy(exclude=("localhost", entry))))
     assert str(error) == (
-        f"OVERRIDEPROXYEXCLUDE: entries are joined with commas, so each must be non-empty and comma-free,"
-        f" got {entry!r}"
+        f"OVERRIDEPROXYEXCLUDE: entries are joined with commas, so each must be non-empty and comma-free, got {entry!r}"
     )
 
 
@@ -388,12 +378,8 @@ def test_uninstall_product_code_must_be_an_uppercase_braced_guid(code: str) -> N
 def test_paths_cannot_contain_double_quotes() -> None:
     with pytest.raises(InstallerRuleError) as caught:
         msiexec_install(MSI, log_path='C:\\"log".txt')
-    assert (
-        str(caught.value) == "/L*V: must be a non-empty path without double quotes, got 'C:\\\\\"log\".txt'"
-    )
-    with pytest.raises(
-        InstallerRuleError, match=r"^/i: must be a non-empty path without double quotes, got ''$"
-    ):
+    assert str(caught.value) == "/L*V: must be a non-empty path without double quotes, got 'C:\\\\\"log\".txt'"
+    with pytest.raises(InstallerRuleError, match=r"^/i: must be a non-empty path without double quotes, got ''$"):
         msiexec_install("")
 
 
@@ -446,8 +432,7 @@ def test_allowed_orgs_forms() -> None:
         (["MyOrg"], "allowedOrgs: organization names must be lowercase: use 'myorg', not 'MyOrg'"),
         (
             ["acme", "beta org"],
-            "allowedOrgs: 'beta org' is not a Docker organization name"
-            " (lowercase letters, digits, '-' and '_')",
+            "allowedOrgs: 'beta org' is not a Docker organization name (lowercase letters, digits, '-' and '_')",
         ),
         ("acme", "allowedOrgs: expects a list of organization names, got the string 'acme'"),
     ],

@@ -1,0 +1,1 @@
+"""Vendor API contracts and the helpers that check HTTP exchanges against them."""

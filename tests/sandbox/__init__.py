@@ -1,0 +1,1 @@
+"""Tests of the sandbox framework, the stand-ins and `rollout sandbox serve`."""
