@@ -15,7 +15,8 @@ import re
 import zoneinfo
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal, Self
+from types import UnionType
+from typing import Annotated, Any, Literal, NoReturn, Self, Union, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
@@ -90,12 +91,17 @@ TimeZone = Annotated[str, AfterValidator(_time_zone)]
 GroupKey = Annotated[str, _pattern(r"[a-zA-Z][a-zA-Z0-9_-]{0,63}", "a group key (letters, digits, - _)")]
 
 
-def _unique(items: Iterable[str], what: str) -> None:
+def _unique(items: Iterable[str], what: str, path: str) -> None:
     seen: set[str] = set()
     for item in items:
         if item in seen:
-            raise ValueError(f"duplicate {what} {item!r}")
+            raise FieldProblems([(path, f"duplicate {what} {item!r}")])
         seen.add(item)
+
+
+def _fail(path: str, message: str) -> NoReturn:
+    """Reject from a model validator, naming the field (relative to the model) that is wrong."""
+    raise FieldProblems([(path, message)])
 
 
 # --- Entra groups, Azure, endpoints ------------------------------------------------------------
@@ -112,7 +118,7 @@ class GroupSpec(SpecModel):
     @model_validator(mode="after")
     def _create_or_reference(self) -> Self:
         if self.create and self.object_id:
-            raise ValueError("objectId names an existing group: set create: false, or drop objectId to create it")
+            _fail("objectId", "names an existing group: set create: false, or drop objectId to create it")
         return self
 
 
@@ -166,8 +172,8 @@ class TokenResource(SpecModel):
         allowed = REPO_SCOPES if self.type == "TYPE_REPO" else ORG_SCOPES
         for scope in self.scopes:
             if scope not in allowed:
-                raise ValueError(f"scope {scope!r} is not a {self.type} scope; allowed: {', '.join(allowed)}")
-        _unique(self.scopes, "scope")
+                _fail("scopes", f"{scope!r} is not a {self.type} scope; allowed: {', '.join(allowed)}")
+        _unique(self.scopes, "scope", "scopes")
         return self
 
 
@@ -186,26 +192,27 @@ class AccessTokenSpec(SpecModel):
     def _check(self) -> Self:
         repos = [r for r in self.resources if r.type == "TYPE_REPO"]
         if len(repos) > MAX_REPOSITORIES_PER_TOKEN:
-            raise ValueError(f"{len(repos)} repositories; Docker allows at most {MAX_REPOSITORIES_PER_TOKEN} per token")
-        _unique((r.path for r in repos), "repository path")
+            _fail(
+                "resources", f"{len(repos)} repositories; Docker allows at most {MAX_REPOSITORIES_PER_TOKEN} per token"
+            )
+        _unique((r.path for r in repos), "repository path", "resources")
         if self.expires_at is not None and self.expires_in_days is not None:
-            raise ValueError("set expiresAt or expiresInDays, not both")
+            _fail("expiresAt", "set expiresAt or expiresInDays, not both")
         if self.expires_at is not None:
             expires = self.expires_at if self.expires_at.tzinfo else self.expires_at.replace(tzinfo=UTC)
             now = datetime.now(UTC)
             if expires <= now:
-                raise ValueError(f"expiresAt {self.expires_at.isoformat()} is in the past")
+                _fail("expiresAt", f"{self.expires_at.isoformat()} is in the past")
             if expires - now > MAX_TOKEN_LIFETIME:
-                raise ValueError(
-                    f"expiresAt {self.expires_at.isoformat()} is more than a year ahead (Docker's maximum)"
-                )
+                _fail("expiresAt", f"{self.expires_at.isoformat()} is more than a year ahead (Docker's maximum)")
         if self.rotate_before_days is not None:
             if self.expires_in_days is None and self.expires_at is None:
-                raise ValueError("rotateBeforeDays needs an expiry (expiresInDays or expiresAt)")
+                _fail("rotateBeforeDays", "needs an expiry (expiresInDays or expiresAt)")
             if self.expires_in_days is not None and self.rotate_before_days >= self.expires_in_days:
-                raise ValueError(
-                    f"rotateBeforeDays ({self.rotate_before_days}) must be less than expiresInDays "
-                    f"({self.expires_in_days}), or every run would rotate the token"
+                _fail(
+                    "rotateBeforeDays",
+                    f"{self.rotate_before_days} must be less than expiresInDays "
+                    f"({self.expires_in_days}), or every run would rotate the token",
                 )
         return self
 
@@ -229,11 +236,9 @@ class DomainSpec(SpecModel):
         if self.dns_zone is not None:
             zone = self.dns_zone.zone_name
             if self.name != zone and not self.name.endswith("." + zone):
-                raise ValueError(f"domain {self.name!r} is not inside DNS zone {zone!r}")
+                _fail("name", f"domain {self.name!r} is not inside DNS zone {zone!r}")
         if self.record_name in ("docker", "docker-verification", "www"):
-            raise ValueError(
-                f"recordName {self.record_name!r}: Docker looks for the TXT record at the domain itself; use '@'"
-            )
+            _fail("recordName", f"{self.record_name!r}: Docker looks for the TXT record at the domain itself; use '@'")
         return self
 
 
@@ -256,7 +261,7 @@ class RegistryAccessSpec(SpecModel):
 
     @model_validator(mode="after")
     def _unique_registries(self) -> Self:
-        _unique((r.address for r in self.registries), "registry address")
+        _unique((r.address for r in self.registries), "registry address", "registries")
         return self
 
 
@@ -276,12 +281,12 @@ class DockerOrgSpec(SpecModel):
 
     @model_validator(mode="after")
     def _check(self) -> Self:
-        _unique((t.label for t in self.access_tokens), "token label")
-        _unique((d.name for d in self.domains), "domain")
-        _unique(self.allowed_orgs, "organization")
+        _unique((t.label for t in self.access_tokens), "token label", "accessTokens")
+        _unique((d.name for d in self.domains), "domain", "domains")
+        _unique(self.allowed_orgs, "organization", "allowedOrgs")
         limit = TOKEN_LIMITS[self.plan]
         if len(self.access_tokens) > limit:
-            raise ValueError(f"{len(self.access_tokens)} access tokens; the {self.plan} plan allows {limit}")
+            _fail("accessTokens", f"{len(self.access_tokens)} access tokens; the {self.plan} plan allows {limit}")
         return self
 
     @property
@@ -338,7 +343,7 @@ class MsiSpec(SpecModel):
     @model_validator(mode="after")
     def _interactive_is_not_for_mdm(self) -> Self:
         if self.display == "interactive":
-            raise ValueError("display 'interactive' would wait for a user on every device; use qn, quiet or passive")
+            _fail("display", "'interactive' would wait for a user on every device; use qn, quiet or passive")
         return self
 
 
@@ -364,7 +369,7 @@ class WindowsAppSpec(SpecModel):
     @model_validator(mode="after")
     def _one_source(self) -> Self:
         if (self.msi is None) == (self.store is None):
-            raise ValueError("declare exactly one of msi or store")
+            _fail("msi" if self.msi is None else "store", "declare exactly one of msi or store")
         return self
 
 
@@ -449,13 +454,11 @@ class DefinitionSpec(SpecModel):
     def _sku_and_disk(self) -> Self:
         match = SKU_PATTERN.fullmatch(self.sku)
         if match is None:
-            raise ValueError(f"sku {self.sku!r} is not a Dev Box SKU such as general_i_8c32gb256ssd_v2")
+            _fail("sku", f"{self.sku!r} is not a Dev Box SKU such as general_i_8c32gb256ssd_v2")
         if self.os_storage_type != f"ssd_{match['disk']}gb":
-            raise ValueError(
-                f"osStorageType {self.os_storage_type} does not match the {match['disk']} GB disk of {self.sku}"
-            )
+            _fail("osStorageType", f"{self.os_storage_type} does not match the {match['disk']} GB disk of {self.sku}")
         if self.hibernate and match["cores"] == "32":
-            raise ValueError("hibernation is not supported on 32-core Dev Box SKUs")
+            _fail("hibernate", "hibernation is not supported on 32-core Dev Box SKUs")
         return self
 
 
@@ -473,16 +476,16 @@ class NetworkSpec(SpecModel):
     def _shape(self) -> Self:
         if self.type == "managed":
             if not self.regions:
-                raise ValueError("a managed network needs regions")
+                _fail("regions", "a managed network needs regions")
             if self.subnet_id:
-                raise ValueError("subnetId is only for unmanaged networks")
+                _fail("subnetId", "is only for unmanaged networks")
         elif not self.subnet_id:
-            raise ValueError("an unmanaged network needs subnetId")
+            _fail("subnetId", "an unmanaged network needs subnetId")
         hybrid = self.domain_join_type == "HybridAzureADJoin"
         if hybrid and not (self.domain_name and self.domain_username and self.domain_password):
-            raise ValueError("HybridAzureADJoin needs domainName, domainUsername and domainPassword")
+            _fail("domainJoinType", "HybridAzureADJoin needs domainName, domainUsername and domainPassword")
         if hybrid and self.type == "managed":
-            raise ValueError("HybridAzureADJoin needs an unmanaged network (your own VNet)")
+            _fail("domainJoinType", "HybridAzureADJoin needs an unmanaged network (your own VNet)")
         return self
 
 
@@ -523,23 +526,25 @@ class DevCenterSpec(SpecModel):
 
     @model_validator(mode="after")
     def _references(self) -> Self:
-        _unique((d.name for d in self.definitions), "definition")
-        _unique((n.name for n in self.networks), "network")
-        _unique((p.name for p in self.projects), "project")
+        _unique((d.name for d in self.definitions), "definition", "definitions")
+        _unique((n.name for n in self.networks), "network", "networks")
+        _unique((p.name for p in self.projects), "project", "projects")
         definitions = {d.name for d in self.definitions}
         networks = {n.name for n in self.networks}
-        for project in self.projects:
-            _unique((pool.name for pool in project.pools), f"pool in project {project.name}")
-            for pool in project.pools:
+        for p, project in enumerate(self.projects):
+            _unique((pool.name for pool in project.pools), "pool", f"projects[{p}].pools")
+            for i, pool in enumerate(project.pools):
                 if pool.definition not in definitions:
-                    raise ValueError(
-                        f"pool {pool.name!r} uses definition {pool.definition!r}, not declared in this dev center "
-                        f"(declared: {', '.join(sorted(definitions)) or 'none'})"
+                    _fail(
+                        f"projects[{p}].pools[{i}].definition",
+                        f"{pool.definition!r} is not declared in this dev center's definitions "
+                        f"(declared: {', '.join(sorted(definitions)) or 'none'})",
                     )
                 if pool.network not in networks:
-                    raise ValueError(
-                        f"pool {pool.name!r} uses network {pool.network!r}, not declared in this dev center "
-                        f"(declared: {', '.join(sorted(networks)) or 'none'})"
+                    _fail(
+                        f"projects[{p}].pools[{i}].network",
+                        f"{pool.network!r} is not declared in this dev center's networks "
+                        f"(declared: {', '.join(sorted(networks)) or 'none'})",
                     )
         return self
 
@@ -551,7 +556,7 @@ class DevBoxSpec(SpecModel):
 
     @model_validator(mode="after")
     def _unique_names(self) -> Self:
-        _unique((d.name for d in self.dev_centers), "dev center")
+        _unique((d.name for d in self.dev_centers), "dev center", "devCenters")
         return self
 
 
@@ -579,7 +584,7 @@ class RolloutSpec(SpecModel):
         if (self.intune or self.jamf) and self.docker is None:
             problems.append(("docker", "required by intune/jamf: the installers enforce sign-in to docker.org"))
         if problems:
-            raise _CrossAreaError(problems)
+            raise FieldProblems(problems)
         return self
 
     @classmethod
@@ -707,8 +712,8 @@ def msi_options(msi: MsiSpec, docker: DockerOrgSpec) -> installers.MsiOptions:
 # --- errors ------------------------------------------------------------------------------------
 
 
-class _CrossAreaError(ValueError):
-    """Raised inside the root validator; carries problems that already know their config path."""
+class FieldProblems(ValueError):
+    """Raised inside model validators: problems whose config path is relative to the model validated."""
 
     def __init__(self, problems: list[tuple[str, str]]) -> None:
         self.problems = problems
@@ -727,11 +732,18 @@ class SpecError(ValueError):
         problems: list[tuple[str, str]] = []
         for error in exc.errors(include_url=False):
             cause = (error.get("ctx") or {}).get("error")
-            if isinstance(cause, _CrossAreaError):
-                problems += cause.problems
+            if isinstance(cause, FieldProblems):
+                base = _config_path(error["loc"])
+                problems += [(_join_path(base, path), message) for path, message in cause.problems]
                 continue
             problems.append((_config_path(error["loc"]), _message(error)))
         return cls(problems)
+
+
+def _join_path(base: str, relative: str) -> str:
+    if base == "(root)":
+        return relative
+    return f"{base}{relative}" if relative.startswith("[") else f"{base}.{relative}"
 
 
 def _config_path(loc: tuple[int | str, ...]) -> str:
@@ -755,7 +767,43 @@ def _message(error: Mapping[str, Any]) -> str:
     if kind == "missing":
         return "is required"
     if kind == "extra_forbidden":
-        return "unknown field"
+        allowed_fields = _fields_at(error["loc"][:-1])
+        return "unknown field" + (f"; allowed: {', '.join(allowed_fields)}" if allowed_fields else "")
     if kind in ("value_error", "assertion_error"):
         return str(ctx.get("error", error["msg"])).removeprefix("Value error, ")
     return re.sub(r"^(Input|String|List|Value|Dictionary) should", "must", str(error["msg"]))
+
+
+def _fields_at(loc: tuple[int | str, ...]) -> list[str]:
+    """The config names a model accepts at `loc` (for 'unknown field' messages); [] if not a model."""
+    node: Any = RolloutSpec
+    for part in loc:
+        node = _unwrap(node)
+        if isinstance(node, type) and issubclass(node, BaseModel) and isinstance(part, str):
+            field = next((f for name, f in node.model_fields.items() if part in (name, f.alias)), None)
+            if field is None:
+                return []
+            node = field.annotation
+        elif get_origin(node) in (list, dict):
+            node = get_args(node)[-1]  # list[T] -> T, dict[K, V] -> V
+        else:
+            return []
+    node = _unwrap(node)
+    if isinstance(node, type) and issubclass(node, BaseModel):
+        return [f.serialization_alias or f.alias or name for name, f in node.model_fields.items()]
+    return []
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Strip Optional[...] and Annotated[...] down to the type that holds fields or items."""
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin in (Union, UnionType):
+            members = [a for a in get_args(annotation) if a is not type(None)]
+            if len(members) != 1:
+                return annotation
+            annotation = members[0]
+        else:
+            return annotation

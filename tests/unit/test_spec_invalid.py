@@ -59,7 +59,7 @@ CASES = [
     Case(
         "allowed-orgs-duplicate",
         set_("docker.allowedOrgs", ["acme", "acme"]),
-        "docker",
+        "docker.allowedOrgs",
         "duplicate organization 'acme'",
     ),
     Case("unknown-area", set_("dockr", {"org": "x"}), "dockr", "unknown configuration key", offline_only=True),
@@ -67,13 +67,13 @@ CASES = [
     Case(
         "token-unknown-scope",
         token(resources=[repo("acmecorp/base", ["scope-image-pul"])]),
-        f"{TOKEN}.resources[0]",
-        "scope 'scope-image-pul' is not a TYPE_REPO scope",
+        f"{TOKEN}.resources[0].scopes",
+        "'scope-image-pul' is not a TYPE_REPO scope",
     ),
     Case(
         "token-org-scope-on-repo",
         token(resources=[repo("acmecorp/base", ["scope-member-read"])]),
-        f"{TOKEN}.resources[0]",
+        f"{TOKEN}.resources[0].scopes",
         "not a TYPE_REPO scope",
     ),
     Case(
@@ -85,34 +85,49 @@ CASES = [
     Case(
         "token-51-repos",
         token(resources=[repo(f"acmecorp/r{i}", ["scope-image-pull"]) for i in range(51)]),
-        TOKEN,
+        f"{TOKEN}.resources",
         "51 repositories; Docker allows at most 50",
     ),
     Case(
         "token-duplicate-repo",
         token(resources=[repo("acmecorp/a", ["scope-image-pull"]), repo("acmecorp/a", ["scope-image-push"])]),
-        TOKEN,
+        f"{TOKEN}.resources",
         "duplicate repository path 'acmecorp/a'",
     ),
     Case(
         "token-expired",
         token(expiresInDays=DELETE, rotateBeforeDays=DELETE, expiresAt="2020-01-01T00:00:00Z"),
-        TOKEN,
+        f"{TOKEN}.expiresAt",
         "is in the past",
     ),
     Case(
         "token-expiry-too-far",
         token(expiresInDays=DELETE, rotateBeforeDays=DELETE, expiresAt=IN_TWO_YEARS),
-        TOKEN,
+        f"{TOKEN}.expiresAt",
         "more than a year ahead",
     ),
-    Case("token-two-expiries", token(expiresAt=IN_TWO_YEARS), TOKEN, "set expiresAt or expiresInDays, not both"),
+    Case(
+        "token-two-expiries",
+        token(expiresAt=IN_TWO_YEARS),
+        f"{TOKEN}.expiresAt",
+        "set expiresAt or expiresInDays, not both",
+    ),
     Case("token-expiry-days-range", token(expiresInDays=400), f"{TOKEN}.expiresInDays", "less than or equal to 365"),
-    Case("token-rotate-too-late", token(rotateBeforeDays=90), TOKEN, "must be less than expiresInDays"),
-    Case("token-rotate-no-expiry", token(expiresInDays=DELETE), TOKEN, "rotateBeforeDays needs an expiry"),
+    Case(
+        "token-rotate-too-late",
+        token(rotateBeforeDays=90),
+        f"{TOKEN}.rotateBeforeDays",
+        "must be less than expiresInDays",
+    ),
+    Case("token-rotate-no-expiry", token(expiresInDays=DELETE), f"{TOKEN}.rotateBeforeDays", "needs an expiry"),
     Case("token-label-long", token(label="x" * 101), f"{TOKEN}.label", "at most 100 characters"),
     Case("token-description-long", token(description="d" * 201), f"{TOKEN}.description", "at most 200 characters"),
-    Case("token-unknown-field", token(lable="typo"), f"{TOKEN}.lable", "unknown field"),
+    Case(
+        "token-unknown-field",
+        token(lable="typo"),
+        f"{TOKEN}.lable",
+        "unknown field; allowed: label, description, resources",
+    ),
     Case(
         "token-vault-name", token(keyVaultSecret="has_underscore"), f"{TOKEN}.keyVaultSecret", "Key Vault secret name"
     ),
@@ -125,7 +140,7 @@ CASES = [
     Case(
         "token-duplicate-label",
         lambda a: edit(a, "docker.accessTokens", a["docker"]["accessTokens"] * 2),
-        "docker",
+        "docker.accessTokens",
         "duplicate token label 'ci-pull'",
     ),
     Case(
@@ -135,7 +150,7 @@ CASES = [
             "docker.accessTokens",
             [dict(a["docker"]["accessTokens"][0], label=f"t{i}", keyVaultSecret=f"s{i}") for i in range(11)],
         ),
-        "docker",
+        "docker.accessTokens",
         "11 access tokens; the team plan allows 10",
     ),
     Case("domain-name", set_("docker.domains[0].name", "Acme.COM"), "docker.domains[0].name", "lowercase DNS domain"),
@@ -146,12 +161,15 @@ CASES = [
         "docker-verification=<value>",
     ),
     Case(
-        "domain-outside-zone", set_("docker.domains[0].name", "other.org"), "docker.domains[0]", "not inside DNS zone"
+        "domain-outside-zone",
+        set_("docker.domains[0].name", "other.org"),
+        "docker.domains[0].name",
+        "not inside DNS zone",
     ),
     Case(
         "domain-record-name",
         set_("docker.domains[0].recordName", "docker-verification"),
-        "docker.domains[0]",
+        "docker.domains[0].recordName",
         "use '@'",
     ),
     Case(
@@ -169,7 +187,7 @@ CASES = [
     Case(
         "msi-display-interactive",
         set_("intune.windows.msi.display", "interactive"),
-        "intune.windows.msi",
+        "intune.windows.msi.display",
         "would wait for a user",
     ),
     Case(
@@ -182,10 +200,10 @@ CASES = [
     Case(
         "windows-both-sources",
         set_("intune.windows.store", {"packageIdentifier": "XP8CBJ40XLBWKX"}),
-        "intune.windows",
+        "intune.windows.store",
         "exactly one of msi or store",
     ),
-    Case("windows-no-source", set_("intune.windows.msi", DELETE), "intune.windows", "exactly one of msi or store"),
+    Case("windows-no-source", set_("intune.windows.msi", DELETE), "intune.windows.msi", "exactly one of msi or store"),
     Case(
         "msi-pac-system-mode",
         set_("intune.windows.msi.proxy", {"mode": "system", "pac": "http://proxy/p.pac"}),
@@ -248,11 +266,11 @@ CASES = [
         "jamf.policy.frequency",
         "must be one of Once per computer",
     ),
-    Case("devbox-sku", set_(f"{DEFINITION}.sku", "Standard_D4s_v5"), DEFINITION, "is not a Dev Box SKU"),
+    Case("devbox-sku", set_(f"{DEFINITION}.sku", "Standard_D4s_v5"), f"{DEFINITION}.sku", "is not a Dev Box SKU"),
     Case(
         "devbox-disk-mismatch",
         set_(f"{DEFINITION}.osStorageType", "ssd_512gb"),
-        DEFINITION,
+        f"{DEFINITION}.osStorageType",
         "does not match the 256 GB",
     ),
     Case(
@@ -262,16 +280,31 @@ CASES = [
             DEFINITION,
             {"name": "big", "sku": "general_i_32c128gb512ssd_v2", "osStorageType": "ssd_512gb", "hibernate": True},
         ),
-        DEFINITION,
+        f"{DEFINITION}.hibernate",
         "hibernation is not supported",
     ),
-    Case("pool-definition", set_(f"{POOL}.definition", "nope"), "devbox.devCenters[0]", "uses definition 'nope'"),
-    Case("pool-network", set_(f"{POOL}.network", "nope"), "devbox.devCenters[0]", "uses network 'nope'"),
-    Case("network-managed-regions", set_(f"{NETWORK}.regions", []), NETWORK, "a managed network needs regions"),
+    Case(
+        "pool-definition",
+        set_(f"{POOL}.definition", "nope"),
+        f"{POOL}.definition",
+        "'nope' is not declared in this dev center's definitions",
+    ),
+    Case(
+        "pool-network",
+        set_(f"{POOL}.network", "nope"),
+        f"{POOL}.network",
+        "'nope' is not declared in this dev center's networks",
+    ),
+    Case(
+        "network-managed-regions",
+        set_(f"{NETWORK}.regions", []),
+        f"{NETWORK}.regions",
+        "a managed network needs regions",
+    ),
     Case(
         "network-unmanaged-subnet",
         set_(NETWORK, {"name": "managed-weu", "type": "unmanaged"}),
-        NETWORK,
+        f"{NETWORK}.subnetId",
         "needs subnetId",
     ),
     Case(
@@ -287,7 +320,7 @@ CASES = [
                 "domainPassword": {"secure": "v1:abc"},
             },
         ),
-        NETWORK,
+        f"{NETWORK}.domainJoinType",
         "needs an unmanaged network",
     ),
     Case(
@@ -345,8 +378,8 @@ CASES = [
     Case(
         "group-create-and-id",
         set_("groups.developers.create", True),
-        "groups.developers",
-        "objectId names an existing group",
+        "groups.developers.objectId",
+        "names an existing group",
     ),
     Case("azure-location", set_("azure.location", "West Europe"), "azure.location", "an Azure region name"),
     Case("endpoint-url", set_("endpoints", {"dockerHub": "hub.docker.com"}), "endpoints.dockerHub", "http(s) URL"),
