@@ -139,8 +139,11 @@ def _display_inputs(inputs: dict[str, Any]) -> dict[str, Any]:
 
 
 def _mask(value: Any) -> Any:
+    """Secrets become `[secret]`; integral floats (protobuf sends every number as a double) become ints."""
     if rpc.is_rpc_secret(value):
         return SECRET_PLACEHOLDER
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     if isinstance(value, dict):
         return {k: _mask(v) for k, v in value.items()}
     if isinstance(value, list):

@@ -15,6 +15,7 @@ from components.spec import (
     AccessTokenSpec,
     DevBoxSpec,
     DockerOrgSpec,
+    DomainSpec,
     IntuneSpec,
     JamfSpec,
     RolloutSpec,
@@ -59,6 +60,37 @@ def token_expiry_text(token: AccessTokenSpec) -> str:
     return expiry
 
 
+def _domain_steps(domain: DomainSpec, org: str) -> list[str]:
+    """What the stack does for a domain, and what stays manual: Docker has no domain API."""
+    name = domain.name if domain.record_name == "@" else f"{domain.record_name}.{domain.name}"
+    record = f"TXT {name} = {domain.verification_value}"
+    if domain.dns_zone is not None:
+        zone = domain.dns_zone
+        steps = [f"{record}: Azure DNS zone {zone.zone_name} ({zone.resource_group}), TTL 3600, managed by this stack"]
+    else:
+        steps = [f"Manual: add {record} at your DNS host (no dnsZone: DNS is managed outside this stack)"]
+    steps += [
+        f"Checked when created or changed and on every `pulumi refresh` (or `pulumi up --refresh`): DNS status "
+        f"verified, mismatch or pending, and the {org} audit log's domain verify event when Docker Hub "
+        "credentials can read it",
+        "Manual (Docker has no domain API): Admin Console > Domain management > Verify, once the TXT record "
+        "resolves (DNS propagation can take up to 72 hours); if the organization belongs to a company, "
+        "verify at company level",
+    ]
+    if domain.auto_provisioning:
+        steps.append(
+            "Manual: Admin Console > Domain management > Actions > Enable auto-provisioning, after verification "
+            "(adds existing Docker users who sign in with a matching email; SSO JIT provisioning takes precedence)"
+        )
+    else:
+        steps.append("Auto-provisioning: not requested (autoProvisioning: false)")
+    steps.append(
+        "Recurring: Admin Console > Domain management > Domain audit > Export Users, then "
+        f"`rollout docker invite-uncaptured <export.csv> --org {org}` (dry run; --apply sends)"
+    )
+    return steps
+
+
 def _docker_artifacts(docker: DockerOrgSpec) -> list[Artifact]:
     orgs = docker.sign_in_orgs
     registry = installers.allowed_orgs_registry_value(orgs)
@@ -85,23 +117,17 @@ def _docker_artifacts(docker: DockerOrgSpec) -> list[Artifact]:
         lines = []
         for token in docker.access_tokens:
             scopes = "; ".join(f"{r.type} {r.path}: {', '.join(r.scopes)}" for r in token.resources)
-            vault = f" -> Key Vault secret {token.key_vault_secret}" if token.key_vault_secret else ""
-            lines.append(f"{token.label}: {scopes} | {token_expiry_text(token)}{vault}")
+            where = (
+                f"value -> Key Vault secret {token.key_vault_secret}"
+                if token.key_vault_secret
+                else "value kept only in Pulumi state (set keyVaultSecret to hand it to CI)"
+            )
+            lines.append(f"{token.label}: {scopes} | {token_expiry_text(token)} | {where}")
         artifacts.append(Artifact("docker", "Organization access tokens", "text", "\n".join(lines)))
     for domain in docker.domains:
-        steps = [
-            f"TXT {domain.record_name} = {domain.verification_value}"
-            + (
-                f" in Azure DNS zone {domain.dns_zone.zone_name} ({domain.dns_zone.resource_group})"
-                if domain.dns_zone
-                else " (DNS managed outside this stack)"
-            ),
-            "Manual (Docker has no domain API): Admin Console > Domain management > Verify, "
-            "once the TXT record resolves",
-        ]
-        if domain.auto_provisioning:
-            steps.append("Manual: Admin Console > Domain management > Actions > Enable auto-provisioning")
-        artifacts.append(Artifact("docker", f"Verified domain {domain.name}", "text", "\n".join(steps)))
+        artifacts.append(
+            Artifact("docker", f"Verified domain {domain.name}", "text", "\n".join(_domain_steps(domain, docker.org)))
+        )
     if docker.settings is not None:
         artifacts.append(
             Artifact(

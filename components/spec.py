@@ -206,9 +206,11 @@ class AccessTokenSpec(SpecModel):
             if expires - now > MAX_TOKEN_LIFETIME:
                 _fail("expiresAt", f"{self.expires_at.isoformat()} is more than a year ahead (Docker's maximum)")
         if self.rotate_before_days is not None:
-            if self.expires_in_days is None and self.expires_at is None:
-                _fail("rotateBeforeDays", "needs an expiry (expiresInDays or expiresAt)")
-            if self.expires_in_days is not None and self.rotate_before_days >= self.expires_in_days:
+            if self.expires_in_days is None:
+                # A replacement made for an absolute expiresAt would expire on the same date: only a
+                # relative lifetime gives the new token a later expiry.
+                _fail("rotateBeforeDays", "needs expiresInDays (a rotated token gets a fresh lifetime)")
+            if self.rotate_before_days >= self.expires_in_days:
                 _fail(
                     "rotateBeforeDays",
                     f"{self.rotate_before_days} must be less than expiresInDays "
@@ -229,6 +231,8 @@ class DomainSpec(SpecModel):
     verification_value: Annotated[str, _pattern(r"docker-verification=[A-Za-z0-9-]+", "docker-verification=<value>")]
     dns_zone: DnsZoneRef | None = None
     record_name: Annotated[str, Field(min_length=1)] = "@"
+    keep_txt_values: list[Annotated[str, Field(min_length=1, max_length=1024)]] = []
+    """Other TXT values at the same name (SPF, other vendors): Azure DNS manages the whole record set."""
     auto_provisioning: bool = False
 
     @model_validator(mode="after")
@@ -237,6 +241,11 @@ class DomainSpec(SpecModel):
             zone = self.dns_zone.zone_name
             if self.name != zone and not self.name.endswith("." + zone):
                 _fail("name", f"domain {self.name!r} is not inside DNS zone {zone!r}")
+        if self.keep_txt_values and self.dns_zone is None:
+            _fail("keepTxtValues", "only applies with dnsZone (the record set this stack manages)")
+        if self.verification_value in self.keep_txt_values:
+            _fail("keepTxtValues", "lists the verification value itself; keep only the other values")
+        _unique(self.keep_txt_values, "TXT value", "keepTxtValues")
         if self.record_name in ("docker", "docker-verification", "www"):
             _fail("recordName", f"{self.record_name!r}: Docker looks for the TXT record at the domain itself; use '@'")
         return self

@@ -51,7 +51,8 @@ class Endpoint:
 
 
 def demo_hub(host: str, port: int) -> DockerHubSandbox:
-    """Docker Hub with `acme-sandbox` (business plan), its owner, three members and an invite."""
+    """Docker Hub with `acme-sandbox` (business plan), its owner, three members, an invite and the
+    audit event of the demo domain's verification."""
     hub = DockerHubSandbox({DEMO_OWNER: DEMO_PAT}, host=host, port=port)
     hub.add_org(DEMO_ORG, owners=[DEMO_OWNER], plan="business")
     hub.add_member(DEMO_ORG, "dev-alice", email=f"alice@{DEMO_DOMAIN}", full_name="Alice Developer")
@@ -59,6 +60,14 @@ def demo_hub(host: str, port: int) -> DockerHubSandbox:
     hub.add_member(DEMO_ORG, "contractor-carol", email="carol@contractor.example", full_name="Carol Contractor")
     hub.set_verified_domains(DEMO_ORG, [DEMO_DOMAIN])
     hub.add_invite(DEMO_ORG, f"new-hire@{DEMO_DOMAIN}", inviter=DEMO_OWNER)
+    # What the Admin Console's Verify leaves in the audit log; the stack's DomainVerification reports it.
+    hub.record_event(
+        DEMO_ORG,
+        "org.domain.verify",
+        actor=DEMO_OWNER,
+        data={"domain": DEMO_DOMAIN},
+        description=f"Single Sign-On domain verified: {DEMO_DOMAIN}",
+    )
     return hub
 
 

@@ -12,6 +12,7 @@ from components.cli.main import main
 from tests.stacks import REPO_ROOT, base_areas, edit, write_stack
 
 ROLLOUT = "docker-desktop-rollout:index:EnterpriseRollout"
+DOCKER = "docker-desktop-rollout:docker:Organization::rollout-docker"
 
 
 def render_json(stack: str, capsys: pytest.CaptureFixture[str], *extra: str) -> dict:
@@ -35,10 +36,20 @@ def test_sandbox_tree(capsys: pytest.CaptureFixture[str]) -> None:
             "rollout-intune-windows",
             "docker-desktop-rollout:intune:Deployment::rollout-intune",
         ),
+        ("pulumi-python:dynamic/dockerhub:OrgAccessToken", "rollout-docker-token-ci-pull", DOCKER),
+        ("pulumi-python:dynamic/dockerhub:OrgAccessToken", "rollout-docker-token-audit-reader", DOCKER),
+        ("docker-desktop-rollout:docker:VerifiedDomain", "rollout-docker-domain-sandbox.example.com", DOCKER),
+        (
+            "pulumi-python:dynamic/dockerhub:DomainVerification",
+            "rollout-docker-domain-sandbox.example.com-check",
+            "docker-desktop-rollout:docker:VerifiedDomain::rollout-docker-domain-sandbox.example.com",
+        ),
+        ("pulumi-python:dynamic/dockerhub:OrgSettings", "rollout-docker-settings", DOCKER),
     } <= tree(review)
     types = {r["type"] for r in review["resources"]}
     assert "docker-desktop-rollout:jamf:Deployment" not in types  # sandbox declares no Jamf
     assert "docker-desktop-rollout:devbox:Environment" not in types
+    assert not {t for t in types if t.startswith("azure-native:")}, "the sandbox has no Azure stand-in"
 
 
 def test_prod_tree_has_every_area(capsys: pytest.CaptureFixture[str]) -> None:
@@ -49,6 +60,15 @@ def test_prod_tree_has_every_area(capsys: pytest.CaptureFixture[str]) -> None:
         ("docker-desktop-rollout:intune:Deployment", "rollout-intune", root),
         ("docker-desktop-rollout:jamf:Deployment", "rollout-jamf", root),
         ("docker-desktop-rollout:devbox:Environment", "rollout-devbox", root),
+        ("pulumi-python:dynamic/dockerhub:OrgAccessToken", "rollout-docker-token-siem-audit", DOCKER),
+        ("azure-native:keyvault:Secret", "rollout-docker-token-siem-audit-vault", DOCKER),
+        ("docker-desktop-rollout:docker:VerifiedDomain", "rollout-docker-domain-acme.com", DOCKER),
+        (
+            "azure-native:dns:RecordSet",
+            "rollout-docker-domain-acme.com-txt",
+            "docker-desktop-rollout:docker:VerifiedDomain::rollout-docker-domain-acme.com",
+        ),
+        ("pulumi-python:dynamic/dockerhub:OrgSettings", "rollout-docker-settings", DOCKER),
     } <= tree(review)
     assert "docker-desktop-rollout:intune:MacApp" not in {r["type"] for r in review["resources"]}
 

@@ -97,7 +97,13 @@ def serialize(provider: ResourceProvider) -> str:
 
 def encode(props: Mapping[str, Any]) -> struct_pb2.Struct:
     """Properties to the wire, with the SDK's own serializer."""
-    return asyncio.run(rpc.serialize_properties(dict(props), {}))
+    # A private loop, not asyncio.run(): asyncio.run() leaves the thread without an event loop, which
+    # breaks Pulumi mock-runtime tests that run later in the same process.
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(rpc.serialize_properties(dict(props), {}))
+    finally:
+        loop.close()
 
 
 def decode(struct: struct_pb2.Struct) -> dict[str, Any]:

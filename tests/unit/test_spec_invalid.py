@@ -119,7 +119,7 @@ CASES = [
         f"{TOKEN}.rotateBeforeDays",
         "must be less than expiresInDays",
     ),
-    Case("token-rotate-no-expiry", token(expiresInDays=DELETE), f"{TOKEN}.rotateBeforeDays", "needs an expiry"),
+    Case("token-rotate-no-expiry", token(expiresInDays=DELETE), f"{TOKEN}.rotateBeforeDays", "needs expiresInDays"),
     Case("token-label-long", token(label="x" * 101), f"{TOKEN}.label", "at most 100 characters"),
     Case("token-description-long", token(description="d" * 201), f"{TOKEN}.description", "at most 200 characters"),
     Case(
@@ -171,6 +171,20 @@ CASES = [
         set_("docker.domains[0].recordName", "docker-verification"),
         "docker.domains[0].recordName",
         "use '@'",
+    ),
+    Case(
+        "domain-keep-txt-without-zone",
+        lambda a: edit(
+            edit(a, "docker.domains[0].dnsZone", DELETE), "docker.domains[0].keepTxtValues", ["v=spf1 -all"]
+        ),
+        "docker.domains[0].keepTxtValues",
+        "only applies with dnsZone",
+    ),
+    Case(
+        "domain-keep-txt-duplicates-value",
+        set_("docker.domains[0].keepTxtValues", ["docker-verification=7d3c9a12"]),
+        "docker.domains[0].keepTxtValues",
+        "lists the verification value itself",
     ),
     Case(
         "admin-settings-unknown-key",
