@@ -38,6 +38,7 @@ def build_msi(
     """Build `<directory>/<file_name or product_name + .msi>` and return its path."""
     if WIXL is None:
         raise RuntimeError("wixl (Debian package wixl / msitools) is not installed")
+    directory = directory.resolve()  # wixl runs in `work`: relative paths would resolve twice
     work = directory / ".wixl-build"
     work.mkdir(parents=True, exist_ok=True)
     (work / "payload.bin").write_bytes(payload_bytes)
