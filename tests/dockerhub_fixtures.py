@@ -7,6 +7,8 @@ Load them in a test module with `pytest_plugins = ("tests.dockerhub_fixtures",)`
 - `dockerhub_plugin`: a real `python -m pulumi.dynamic` plugin (`tests.harness.plugin.Plugin`)
   configured, as the engine would, with the stack config of `dockerhub_config(dockerhub)`.
 
+Constants: `TOKEN_INPUTS` (one token's inputs) and `TOKENS_PATH` (its collection route).
+
 Helpers: `make_dockerhub(**kwargs)` for a stand-in with another clock, JWT lifetime or consistency
 delay (not started); `dockerhub_config(hub)` for the stack config; `dockerhub_client(hub, **kwargs)`
 for a `DockerHubClient` signed in as the owner; `repo_resource(...)` / `org_resource(...)` for token
@@ -32,6 +34,17 @@ OWNER = "owner"
 OWNER_PAT = "dckr_pat_OWNER7f3c9a1e5b2d8046"
 SECRET_CONFIG_KEYS = frozenset({"dockerHubToken"})
 """The stack config keys the engine would send as secrets."""
+
+
+TOKENS_PATH = f"/v2/orgs/{ORG}/access-tokens"
+TOKEN_INPUTS: dict[str, Any] = {
+    "org": ORG,
+    "label": "ci-pull",
+    "description": "CI pulls images",
+    "resources": [{"type": "TYPE_REPO", "path": f"{ORG}/*", "scopes": ["scope-image-pull"]}],
+    "expires_in_days": 30,
+}
+"""The inputs of one `OrgAccessToken`, as the provider tests create it."""
 
 
 def make_dockerhub(**kwargs: Any) -> DockerHubSandbox:

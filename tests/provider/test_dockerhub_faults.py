@@ -16,21 +16,15 @@ import pytest
 from components.providers.dockerhub import OrgAccessTokenProvider
 from sandbox import Fault
 from sandbox.dockerhub import DockerHubSandbox
-from tests.dockerhub_fixtures import ORG, repo_resource
+from tests.dockerhub_fixtures import ORG, TOKEN_INPUTS, TOKENS_PATH
 from tests.harness.plugin import Plugin, PluginError
 
 pytest_plugins = ("tests.dockerhub_fixtures",)
 pytestmark = pytest.mark.slow
 
 PROVIDER = OrgAccessTokenProvider(orphan_wait_s=0.5)
-TOKENS = f"/v2/orgs/{ORG}/access-tokens"
-INPUTS: dict[str, Any] = {
-    "org": ORG,
-    "label": "ci-pull",
-    "description": "CI pulls images",
-    "resources": [repo_resource()],
-    "expires_in_days": 30,
-}
+TOKENS = TOKENS_PATH
+INPUTS = TOKEN_INPUTS
 NO_WAIT = {"Retry-After": "0"}
 
 

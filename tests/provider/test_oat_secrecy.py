@@ -30,6 +30,8 @@ from tests.dockerhub_fixtures import (
     ORG,
     OWNER_PAT,
     SECRET_CONFIG_KEYS,
+    TOKEN_INPUTS,
+    TOKENS_PATH,
     dockerhub_client,
     dockerhub_config,
     repo_resource,
@@ -40,14 +42,8 @@ pytest_plugins = ("tests.dockerhub_fixtures",)
 pytestmark = pytest.mark.slow
 
 PROVIDER = OrgAccessTokenProvider(orphan_wait_s=0.5)
-TOKENS = f"/v2/orgs/{ORG}/access-tokens"
-INPUTS: dict[str, Any] = {
-    "org": ORG,
-    "label": "ci-pull",
-    "description": "CI pulls images",
-    "resources": [repo_resource()],
-    "expires_in_days": 30,
-}
+TOKENS = TOKENS_PATH
+INPUTS = TOKEN_INPUTS
 
 
 def assert_no_secret(secrets: Iterable[str], captured: Iterable[str]) -> None:

@@ -17,20 +17,14 @@ from components.clients.dockerhub import TokenResource
 from components.providers.dockerhub import OrgAccessTokenProvider
 from components.spec import ORG_SCOPES, REPO_SCOPES
 from sandbox.dockerhub import DockerHubSandbox
-from tests.dockerhub_fixtures import ORG, dockerhub_client, org_resource, repo_resource
+from tests.dockerhub_fixtures import ORG, TOKEN_INPUTS, dockerhub_client, org_resource, repo_resource
 from tests.harness.plugin import UNKNOWN, Plugin, PluginError, preview, run_lifecycle
 
 pytest_plugins = ("tests.dockerhub_fixtures",)
 pytestmark = pytest.mark.slow
 
 PROVIDER = OrgAccessTokenProvider()
-INPUTS: dict[str, Any] = {
-    "org": ORG,
-    "label": "ci-pull",
-    "description": "CI pulls images",
-    "resources": [repo_resource(f"{ORG}/*")],
-    "expires_in_days": 30,
-}
+INPUTS = TOKEN_INPUTS
 
 
 def iso(moment: datetime) -> str:
