@@ -32,8 +32,9 @@ import pulumi
 import pulumi_azure_native.dns as dns
 import pulumi_azure_native.keyvault as keyvault
 
-from components.providers.dockerhub import OrgAccessToken, OrgAccessTokenArgs, OrgSettings, OrgSettingsArgs
 from components.providers.domain_verification import DomainVerification, DomainVerificationArgs, txt_fqdn
+from components.providers.org_access_token import OrgAccessToken, OrgAccessTokenArgs
+from components.providers.org_settings import OrgSettings, OrgSettingsArgs
 from components.spec import AccessTokenSpec, AzureSpec, DockerOrgSpec, DomainSpec, EndpointsSpec, KeyVaultRef
 
 TYPE_TOKEN = "docker-desktop-rollout:docker:Organization"

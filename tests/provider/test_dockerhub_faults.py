@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import pytest
 
-from components.providers.dockerhub import OrgAccessTokenProvider
+from components.providers.org_access_token import OrgAccessTokenProvider
 from sandbox import Fault
 from sandbox.dockerhub import DockerHubSandbox
 from tests.dockerhub_fixtures import ORG, TOKEN_INPUTS, TOKENS_PATH
@@ -124,7 +124,7 @@ def test_two_lost_answers_leave_no_token_and_say_so(dockerhub_plugin: Plugin, do
     assert statuses(dockerhub, "POST", TOKENS) == [None, None]
     assert [r.status for r in dockerhub.requests_log if r.method == "DELETE"] == [204, 204]
     assert failed.value.message == (
-        "components.providers.dockerhub.OrgAccessTokenCreateError: creating the organization access token "
+        "components.providers.org_access_token.OrgAccessTokenCreateError: creating the organization access token "
         f"'ci-pull' in {ORG} got no definite answer twice; any token either attempt made was deleted, so the org "
         "holds no token for this label. Run the update again. The last answer: "
         f"POST {dockerhub.url}{TOKENS}: the response was lost and the request may have been applied "
@@ -140,7 +140,7 @@ def test_a_5xx_then_a_lost_answer_leave_no_token(dockerhub_plugin: Plugin, docke
     assert dockerhub.tokens() == []
     assert statuses(dockerhub, "POST", TOKENS) == [500, None]
     assert failed.value.message.startswith(
-        "components.providers.dockerhub.OrgAccessTokenCreateError: creating the organization access token "
+        "components.providers.org_access_token.OrgAccessTokenCreateError: creating the organization access token "
         f"'ci-pull' in {ORG} got no definite answer twice; any token either attempt made was deleted, so the org "
         f"holds no token for this label. Run the update again. The last answer: POST {dockerhub.url}{TOKENS}: "
         "the response was lost"

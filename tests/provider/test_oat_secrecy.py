@@ -23,7 +23,7 @@ from pulumi.runtime.proto import resource_pb2
 
 from components.clients import ClientError
 from components.clients.dockerhub import TokenResource
-from components.providers.dockerhub import OrgAccessToken, OrgAccessTokenArgs, OrgAccessTokenProvider
+from components.providers.org_access_token import OrgAccessToken, OrgAccessTokenArgs, OrgAccessTokenProvider
 from sandbox import Fault
 from sandbox.dockerhub import DockerHubSandbox
 from tests.dockerhub_fixtures import (

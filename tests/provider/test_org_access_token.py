@@ -14,7 +14,7 @@ import pytest
 from pulumi.output import Unknown
 
 from components.clients.dockerhub import TokenResource
-from components.providers.dockerhub import OrgAccessTokenProvider
+from components.providers.org_access_token import OrgAccessTokenProvider
 from components.spec import ORG_SCOPES, REPO_SCOPES
 from sandbox.dockerhub import DockerHubSandbox
 from tests.dockerhub_fixtures import ORG, TOKEN_INPUTS, dockerhub_client, org_resource, repo_resource

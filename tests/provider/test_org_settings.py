@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from components.clients.dockerhub import CustomRegistry, ImageAccess, RegistryAccess
-from components.providers.dockerhub import OrgSettingsProvider
+from components.providers.org_settings import OrgSettingsProvider
 from sandbox.dockerhub import DockerHubSandbox
 from tests.dockerhub_fixtures import ORG, dockerhub_client
 from tests.harness.plugin import UNKNOWN, Plugin, preview
