@@ -474,9 +474,8 @@ PROVIDER_MODULES = sorted(
 )
 
 
-@pytest.mark.parametrize("module", PROVIDER_MODULES)
-def test_provider_modules_import_in_under_half_a_second(module: str) -> None:
-    """The engine starts the plugin, and so imports these modules, on every preview and up."""
+def import_microseconds(module: str) -> int:
+    """Cumulative import time of `module` in a fresh interpreter, as `python -X importtime` reports it."""
     result = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", f"import {module}"],
         cwd=REPO_ROOT,
@@ -488,7 +487,21 @@ def test_provider_modules_import_in_under_half_a_second(module: str) -> None:
         match["name"]: int(match["cumulative"])
         for match in re.finditer(r"import time:\s+\d+ \|\s+(?P<cumulative>\d+) \|\s*(?P<name>\S+)", result.stderr)
     }
-    assert cumulative[module] < 500_000, f"importing {module} took {cumulative[module] / 1e6:.2f} s"
+    return cumulative[module]
+
+
+@pytest.mark.parametrize("module", PROVIDER_MODULES)
+def test_provider_modules_import_in_under_half_a_second(module: str) -> None:
+    """The engine starts the plugin, and so imports these modules, on every preview and up.
+
+    importtime reports wall time, which a busy 2-core machine inflates: one try in three under the
+    budget shows the module's own cost is (a module that really costs 0.5 s fails all three)."""
+    timings = []
+    for _ in range(3):
+        timings.append(import_microseconds(module))
+        if timings[-1] < 500_000:
+            return
+    pytest.fail(f"importing {module} took {', '.join(f'{t / 1e6:.2f}' for t in timings)} s in three tries")
 
 
 def test_no_provider_module_imports_azure_native() -> None:
