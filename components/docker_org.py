@@ -16,7 +16,8 @@ and nothing registered here as an output carries a token value.
 
 The TXT record set is Azure's whole set at that name. Creating one where a set already exists fails
 (azure-native checks before it creates), so an existing apex set holding SPF or other vendors'
-values is never overwritten; but once imported, the stack owns every value in it. The record set is
+values is never overwritten; once imported, the stack owns every value in it, so the spec's
+`keepTxtValues` lists the values to keep beside Docker's. The record set is
 kept on delete (`retain_on_delete`): a stale `docker-verification=` value is harmless, while deleting
 a shared apex TXT set would take SPF with it.
 """
