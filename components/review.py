@@ -67,6 +67,8 @@ def _domain_steps(domain: DomainSpec, org: str) -> list[str]:
     if domain.dns_zone is not None:
         zone = domain.dns_zone
         steps = [f"{record}: Azure DNS zone {zone.zone_name} ({zone.resource_group}), TTL 3600, managed by this stack"]
+        if domain.keep_txt_values:
+            steps.append(f"The same record set keeps: {'; '.join(domain.keep_txt_values)}")
     else:
         steps = [f"Manual: add {record} at your DNS host (no dnsZone: DNS is managed outside this stack)"]
     steps += [

@@ -364,7 +364,8 @@ def test_prod_render_names_the_zone_and_auto_provisioning(capsys: pytest.Capture
     out = capsys.readouterr().out
     assert (
         "TXT acme.com = docker-verification=7d3c9a12-4f6e-4b0a-9c1d-2e3f4a5b6c7d: Azure DNS zone acme.com "
-        "(rg-dns-prod), TTL 3600, managed by this stack"
+        "(rg-dns-prod), TTL 3600, managed by this stack\n"
+        "The same record set keeps: v=spf1 include:spf.protection.outlook.com -all; MS=ms48213377\n"
     ) in out
     assert "Manual: Admin Console > Domain management > Actions > Enable auto-provisioning" in out
     assert "value -> Key Vault secret dockerhub-prod-ci-pull" in out
