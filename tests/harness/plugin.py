@@ -106,6 +106,11 @@ def encode(props: Mapping[str, Any]) -> struct_pb2.Struct:
         loop.close()
 
 
+def _with_provider(props: Mapping[str, Any], serialized: str) -> struct_pb2.Struct:
+    """Properties plus the pickled provider, as every resource RPC carries them."""
+    return encode({**props, PROVIDER_KEY: serialized})
+
+
 def decode(struct: struct_pb2.Struct) -> dict[str, Any]:
     """Properties from the wire (unknowns kept), without `__provider`."""
     props: dict[str, Any] = rpc.deserialize_properties(struct, keep_unknowns=True)
@@ -251,8 +256,8 @@ class Plugin:
             "Check",
             provider_pb2.CheckRequest(
                 urn=urn,
-                olds=encode({**olds, PROVIDER_KEY: serialized} if olds is not None else {}),
-                news=encode({**news, PROVIDER_KEY: serialized}),
+                olds=_with_provider(olds, serialized) if olds is not None else encode({}),
+                news=_with_provider(news, serialized),
             ),
         )
         return CheckResponse(decode(response.inputs), [(f.property, f.reason) for f in response.failures])
@@ -273,8 +278,8 @@ class Plugin:
             provider_pb2.DiffRequest(
                 id=id_,
                 urn=urn,
-                olds=encode({**olds, PROVIDER_KEY: serialized}),
-                news=encode({**news, PROVIDER_KEY: serialized}),
+                olds=_with_provider(olds, serialized),
+                news=_with_provider(news, serialized),
             ),
         )
         return DiffResponse(_DIFF_CHANGES[response.changes], list(response.replaces), response.deleteBeforeReplace)
@@ -282,7 +287,7 @@ class Plugin:
     def create(
         self, provider: ResourceProvider, inputs: Mapping[str, Any], *, urn: str = DEFAULT_URN
     ) -> CreateResponse:
-        properties = encode({**inputs, PROVIDER_KEY: serialize(provider)})
+        properties = _with_provider(inputs, serialize(provider))
         response = self._call("Create", provider_pb2.CreateRequest(urn=urn, properties=properties))
         return CreateResponse(response.id, decode(response.properties))
 
@@ -297,9 +302,9 @@ class Plugin:
     ) -> ReadResponse:
         """Refresh: the engine sends the prior outputs and, when it has them, the prior inputs."""
         serialized = serialize(provider)
-        request = provider_pb2.ReadRequest(id=id_, urn=urn, properties=encode({**outs, PROVIDER_KEY: serialized}))
+        request = provider_pb2.ReadRequest(id=id_, urn=urn, properties=_with_provider(outs, serialized))
         if inputs is not None:
-            request.inputs.CopyFrom(encode({**inputs, PROVIDER_KEY: serialized}))
+            request.inputs.CopyFrom(_with_provider(inputs, serialized))
         response = self._call("Read", request)
         read_inputs = decode(response.inputs) if response.HasField("inputs") else None
         return ReadResponse(response.id, decode(response.properties), read_inputs)
@@ -320,14 +325,14 @@ class Plugin:
             provider_pb2.UpdateRequest(
                 id=id_,
                 urn=urn,
-                olds=encode({**olds, PROVIDER_KEY: serialized}),
-                news=encode({**news, PROVIDER_KEY: serialized}),
+                olds=_with_provider(olds, serialized),
+                news=_with_provider(news, serialized),
             ),
         )
         return UpdateResponse(decode(response.properties))
 
     def delete(self, provider: ResourceProvider, id_: str, outs: Mapping[str, Any], *, urn: str = DEFAULT_URN) -> None:
-        properties = encode({**outs, PROVIDER_KEY: serialize(provider)})
+        properties = _with_provider(outs, serialize(provider))
         self._call("Delete", provider_pb2.DeleteRequest(id=id_, urn=urn, properties=properties))
 
 
