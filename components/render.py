@@ -7,6 +7,8 @@ config against `pulumi.runtime.set_mocks`, a recording monitor captures every re
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import json
 import runpy
 from dataclasses import asdict, dataclass, field
@@ -110,6 +112,7 @@ class _ReviewMocks(mocks.Mocks):
 def render(stack: StackConfig, spec: RolloutSpec, project_dir: Path) -> Review:
     """Run `project_dir/__main__.py` under mocks with the stack's config; return what it declared."""
     values, secret_keys = stack.pulumi_config()
+    policy = _tracking_policy()
     review_mocks = _ReviewMocks()
     monitor = _RecordingMonitor(review_mocks)
     pulumi.runtime.set_all_config(values, secret_keys)
@@ -117,6 +120,7 @@ def render(stack: StackConfig, spec: RolloutSpec, project_dir: Path) -> Review:
     program = str(project_dir / "__main__.py")
     run_to_completion = mocks.test(lambda: runpy.run_path(program, run_name="__main__"))  # type: ignore[no-untyped-call]
     run_to_completion()
+    _release_sdk_threads(policy)
 
     by_urn = {urn: (typ, name) for urn, typ, name, _custom, _parent in monitor.registrations}
     resources = []
@@ -132,6 +136,49 @@ def render(stack: StackConfig, spec: RolloutSpec, project_dir: Path) -> Review:
             )
         )
     return Review(stack=stack.stack, resources=resources, artifacts=review_artifacts(spec))
+
+
+class _LoopTrackingPolicy(asyncio.DefaultEventLoopPolicy):
+    """The default policy, remembering every loop it makes so render can close them all."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loops: list[asyncio.AbstractEventLoop] = []
+
+    def new_event_loop(self) -> asyncio.AbstractEventLoop:
+        loop = super().new_event_loop()
+        self.loops.append(loop)
+        return loop
+
+
+def _tracking_policy() -> _LoopTrackingPolicy:
+    policy = asyncio.get_event_loop_policy()
+    if not isinstance(policy, _LoopTrackingPolicy):
+        policy = _LoopTrackingPolicy()
+        asyncio.set_event_loop_policy(policy)
+        atexit.register(_close_loops, policy)
+    return policy
+
+
+def _close_loops(policy: _LoopTrackingPolicy) -> None:
+    """Close the SDK's event loops while the interpreter is whole.
+
+    The SDK gives each executor thread that registers resources an event loop of its own, and one to
+    the main thread, and closes none of them. Collected at interpreter shutdown (after their sockets),
+    they print an ignored `ValueError: Invalid file descriptor` traceback on stderr.
+    """
+    for loop in policy.loops:
+        if not loop.is_closed() and not loop.is_running():
+            loop.close()
+    policy.loops = [loop for loop in policy.loops if not loop.is_closed()]
+
+
+def _release_sdk_threads(policy: _LoopTrackingPolicy) -> None:
+    """Join the SDK's executor threads and close every loop it made; leave a fresh main-thread loop."""
+    loop = asyncio.get_event_loop()
+    loop.run_until_complete(loop.shutdown_default_executor())
+    _close_loops(policy)
+    asyncio.set_event_loop(policy.new_event_loop())
 
 
 def _display_inputs(inputs: dict[str, Any]) -> dict[str, Any]:
