@@ -27,12 +27,13 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 
 import pulumi
 import pulumi_azure_native.dns as dns
 import pulumi_azure_native.keyvault as keyvault
 
+from components.clients.dockerhub import parse_timestamp
 from components.providers.domain_verification import DomainVerification, DomainVerificationArgs, txt_fqdn
 from components.providers.org_access_token import OrgAccessToken, OrgAccessTokenArgs
 from components.providers.org_settings import OrgSettings, OrgSettingsArgs
@@ -70,10 +71,8 @@ def zone_relative_name(fqdn: str, zone: str) -> str:
 
 def epoch_seconds(timestamp: str | None) -> int | None:
     """An RFC 3339 timestamp as unix seconds (Key Vault's `exp`); a zone-less one is UTC."""
-    if timestamp is None:
-        return None
-    moment = datetime.fromisoformat(timestamp)
-    return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp())
+    moment = parse_timestamp(timestamp)
+    return None if moment is None else int(moment.timestamp())
 
 
 def _token_args(org: str, token: AccessTokenSpec) -> OrgAccessTokenArgs:

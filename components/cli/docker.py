@@ -35,12 +35,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from components.providers.dockerhub import DOCKER_HUB_TOKEN, DOCKER_HUB_URL, DOCKER_HUB_USERNAME
+
 if TYPE_CHECKING:
     from components.clients.dockerhub import DockerHubClient, Invite, Member
 
 ROLES = ("member", "editor", "owner")
-DEFAULT_HUB_URL = "https://hub.docker.com"
-USERNAME_ENV, TOKEN_ENV = "DOCKER_HUB_USERNAME", "DOCKER_HUB_TOKEN"
+# The same variables and default the Docker Hub providers read (components.providers.dockerhub).
+DEFAULT_HUB_URL = str(DOCKER_HUB_URL.default)
+USERNAME_ENV, TOKEN_ENV = str(DOCKER_HUB_USERNAME.env), str(DOCKER_HUB_TOKEN.env)
 MAX_INVITEES_PER_REQUEST = 1000
 ACCEPTED_STATUSES = frozenset({"invited", "existing_org_member"})
 """Bulk-invite statuses that need no action: anything else is reported with exit code 1."""
